@@ -1,0 +1,1 @@
+"""Integration partners: outbound webhooks."""

@@ -1,0 +1,1 @@
+"""Bulletins and their deliveries: types, inputs, queries and mutations."""

@@ -1,0 +1,1 @@
+"""GraphQL API of integration partners: clients, webhooks, deliveries, tipUpdates."""
