@@ -27,6 +27,7 @@ from adapters.channels.zalo.members import zalo_membership_sources
 from adapters.classify.keywords import KeywordClassifier
 from adapters.clock import SystemClock
 from adapters.crypto import Sealer
+from adapters.knowledge.matcher import BM25Matcher
 from adapters.partners.webhooks import StandardWebhookSender
 from adapters.persistence.engine import create_engine, session_factory
 from adapters.persistence.inbox import SqlInbox
@@ -54,9 +55,11 @@ from domain.rate_limit import AccountLimiter
 from domain.services.bulletins import BulletinService
 from domain.services.deliveries import DeliveryService
 from domain.services.inbound import InboundProcessor
+from domain.services.inquiries import InquiryService
 from domain.services.membership_sync import MembershipSync
 from domain.services.organisation import OrganisationService
 from domain.services.partners import PartnerService
+from domain.services.procedures import ProcedureService
 from domain.services.tips import TipService
 
 # Calls per second and burst per channel account. Zalo allows 4,000 requests a minute per app;
@@ -88,6 +91,8 @@ class Container:
     vault: IdentityVault
     reporter_reply: ReporterReply
     tips: TipService
+    procedures: ProcedureService
+    inquiries: InquiryService
     partners: PartnerService
     partner_tokens: PartnerTokens
     oauth_server: PartnerAuthorizationServer
@@ -227,6 +232,16 @@ def bootstrap(settings: Settings, **overrides: Any) -> Container:
         zalo_ref_of=zalo_ref_of,
     )
     classifier: Classifier = overrides.get("classifier") or KeywordClassifier()
+    procedures = ProcedureService(uow, clock, overrides.get("matcher") or BM25Matcher())
+    inquiries = InquiryService(
+        uow,
+        clock,
+        bus,
+        vault,
+        reporter_reply,
+        procedures,
+        public_base_url=settings.public_base_url,
+    )
     return Container(
         settings=settings,
         engine=engine,
@@ -252,12 +267,16 @@ def bootstrap(settings: Settings, **overrides: Any) -> Container:
         vault=vault,
         reporter_reply=reporter_reply,
         tips=tips,
+        procedures=procedures,
+        inquiries=inquiries,
         partners=partners,
         partner_tokens=partner_tokens,
         oauth_server=PartnerAuthorizationServer(partner_tokens),
         inbox=inbox,
         webhooks=webhooks,
-        inbound=InboundProcessor(inbox, webhooks.parsers(), uow, clock, tips, classifier),
+        inbound=InboundProcessor(
+            inbox, webhooks.parsers(), uow, clock, tips, classifier, inquiries=inquiries
+        ),
         _closers=closers,
     )
 

@@ -42,6 +42,23 @@ def migrate(revision: str) -> None:
     _ensure_var(settings)
     upgrade(settings.database_url, revision)
     click.echo(f"database at {revision}")
+    if revision == "head":
+        asyncio.run(_seed_knowledge_base(settings))
+
+
+async def _seed_knowledge_base(settings: Settings) -> None:
+    """The procedure articles shipped with the product, added once; admins' edits are kept."""
+    from adapters.knowledge.seed_procedures import SEED
+
+    from api.bootstrap import bootstrap
+
+    container = bootstrap(settings)
+    try:
+        added = await container.procedures.seed(SEED)
+    finally:
+        await container.aclose()
+    if added:
+        click.echo(f"knowledge base: {added} procedures added", err=True)
 
 
 @main.command(help="Load the Hoàng Mai demo district (idempotent).")
@@ -51,6 +68,7 @@ def demo() -> None:
     from adapters.persistence.migrate import upgrade
 
     upgrade(settings.database_url)
+    asyncio.run(_seed_knowledge_base(settings))
     asyncio.run(_load_demo(settings))
 
 
@@ -99,6 +117,7 @@ def serve(host: str | None, port: int | None) -> None:
         _ensure_var(settings)
         if settings.auto_migrate:
             upgrade(settings.database_url)
+            asyncio.run(_seed_knowledge_base(settings))
         if settings.demo:
             asyncio.run(_load_demo(settings))
         _print_token_help(host or settings.host, port or settings.port)

@@ -22,6 +22,7 @@ from domain.access import Scope
 from domain.bulletin import BulletinStatus
 from domain.ids import BulletinId
 from domain.ports import BulletinFilter
+from domain.procedure import FILING_VI, VERIFY_VI
 
 FEED_SIZE = 50
 PUBLISHED = (BulletinStatus.PUBLISHED, BulletinStatus.PARTIALLY_FAILED)
@@ -123,7 +124,40 @@ def public_routes(container: Container) -> list[Route]:
         )
         return cached(request, render_atom(feed), MEDIA_TYPE, max_age=60)
 
+    async def procedure_page(request: Request) -> Response:
+        found = await container.procedures.get(None, request.path_params["code"])
+        if found is None:
+            return not_found()
+        c = found.content
+        esc = html.escape
+        items = "".join(
+            f"<li>{esc(d.name)}{f' ({esc(d.form_code)})' if d.form_code else ''}</li>"
+            for d in c.documents
+        )
+        facts = "".join(
+            f"<h2>{esc(label)}</h2><p>{esc(value)}</p>"
+            for label, value in (
+                ("Nơi giải quyết", c.authority),
+                ("Người nộp", c.who_may_file),
+                ("Cách nộp", "; ".join(FILING_VI[m] for m in c.filing_methods)),
+                ("Thời hạn", c.time_limit),
+                ("Lệ phí", c.fee),
+                ("Căn cứ pháp lý", c.legal_basis),
+            )
+        )
+        unconfirmed = "".join(f"<li>{esc(u)}</li>" for u in c.unconfirmed)
+        page = (
+            '<!doctype html><html lang="vi"><head><meta charset="utf-8">'
+            '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            f"<title>{esc(c.name)}</title></head><body><h1>{esc(c.name)}</h1>"
+            f"<p>{esc(c.summary)}</p><h2>Hồ sơ</h2><ul>{items}</ul>{facts}"
+            + (f"<h2>Chưa được xác nhận</h2><ul>{unconfirmed}</ul>" if unconfirmed else "")
+            + f"<p>{esc(VERIFY_VI)}</p></body></html>"
+        )
+        return cached(request, page.encode(), "text/html; charset=utf-8", max_age=300)
+
     return [
+        Route("/procedures/{code}", procedure_page, methods=["GET", "HEAD"]),
         Route("/bulletins/{bulletin_id}", bulletin_page, methods=["GET", "HEAD"]),
         Route("/media/{blob_key}", media, methods=["GET", "HEAD"]),
         Route("/feeds/{ward_code}/bulletins.atom", ward_feed, methods=["GET", "HEAD"]),

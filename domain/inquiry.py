@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 
-from domain.channels import ChannelKind
 from domain.errors import DomainError, ErrorCode, invalid_transition
 from domain.events import Event, InquiryReceived, InquiryUpdated
 from domain.history import Transition
-from domain.ids import InquiryId, MemberId, WardId, new_id
-from domain.text import optional_text, required_text
+from domain.ids import GroupId, InquiryId, MemberId, WardId, new_id
+from domain.reporter import ReporterId, TipSource
+from domain.text import fold, optional_text, required_text
 
 QUESTION_MAX = 4000
 ANSWER_MAX = 8000
@@ -34,6 +34,22 @@ class Department(StrEnum):
     WARD = "ward"  # the ward's own officers
 
 
+OPEN = frozenset({InquiryStatus.RECEIVED, InquiryStatus.ROUTED})
+
+
+def default_sla() -> dict[Department, timedelta]:
+    """Working targets per department (the Law on Complaints gives no deadline for questions):
+    the ward answers within two days; departments that must look a file up get five."""
+    return {
+        Department.WARD: timedelta(days=2),
+        Department.QLHC_TTXH: timedelta(days=5),
+        Department.PCCC_CNCH: timedelta(days=5),
+        Department.CSGT: timedelta(days=3),
+        Department.XUAT_NHAP_CANH: timedelta(days=5),
+        Department.TRUNG_TAM_CHI_HUY: timedelta(days=1),
+    }
+
+
 _S = InquiryStatus
 
 
@@ -41,10 +57,18 @@ _S = InquiryStatus
 class Inquiry:
     id: InquiryId
     ward_id: WardId
-    channel: ChannelKind
+    source: TipSource  # where it came from, which is where the answer goes back
     question: str
     received_at: datetime
     status: InquiryStatus = InquiryStatus.RECEIVED
+    group_id: GroupId | None = None  # the group or account it came through
+    # Who asked: a signed-in app user, and/or the sealed way back on their channel.
+    asker_member_id: MemberId | None = None
+    asker_id: ReporterId | None = None
+    external_message_id: str | None = None
+    match_confidence: float | None = None
+    due_at: datetime | None = None
+    updated_at: datetime | None = None
     procedure_code: str | None = None
     answer: str | None = None
     # None with an answer means the knowledge base answered.
@@ -56,21 +80,44 @@ class Inquiry:
 
     @classmethod
     def receive(
-        cls, *, ward_id: WardId, channel: ChannelKind, question: str, now: datetime
+        cls,
+        *,
+        ward_id: WardId,
+        source: TipSource,
+        question: str,
+        now: datetime,
+        group_id: GroupId | None = None,
+        asker_member_id: MemberId | None = None,
+        asker_id: ReporterId | None = None,
+        external_message_id: str | None = None,
     ) -> Inquiry:
         inquiry = cls(
             id=InquiryId(new_id()),
             ward_id=ward_id,
-            channel=channel,
+            source=source,
             question=required_text(
                 question, "question", max_len=QUESTION_MAX, label_vi="Câu hỏi", label_en="Question"
             ),
             received_at=now,
+            group_id=group_id,
+            asker_member_id=asker_member_id,
+            asker_id=asker_id,
+            external_message_id=external_message_id,
+            updated_at=now,
         )
         inquiry.events.append(InquiryReceived(inquiry.id, ward_id))
         return inquiry
 
-    def auto_answer(self, answer: str, procedure_code: str, *, now: datetime) -> None:
+    @property
+    def question_folded(self) -> str:
+        return fold(self.question)
+
+    def overdue(self, now: datetime) -> bool:
+        return self.status in OPEN and self.due_at is not None and self.due_at <= now
+
+    def auto_answer(
+        self, answer: str, procedure_code: str, *, now: datetime, confidence: float | None = None
+    ) -> None:
         self._require({_S.RECEIVED}, "trả lời tự động", "auto-answer")
         text = _answer(answer)
         code = required_text(
@@ -78,6 +125,8 @@ class Inquiry:
         )
         self._move(_S.AUTO_ANSWERED, None, now, None)
         self.answer, self.procedure_code, self.answered_by = text, code, None
+        self.match_confidence = confidence
+        self.due_at = None
 
     def route(
         self,
@@ -86,11 +135,14 @@ class Inquiry:
         actor_id: MemberId | None,
         now: datetime,
         comment: str | None = None,
+        due_in: timedelta | None = None,
     ) -> None:
-        """Send to a department, or on to another one when the first was wrong."""
+        """Send to a department, or on to another one when the first was wrong. The clock starts
+        again with each department: the new one had no chance to answer before."""
         self._require({_S.RECEIVED, _S.ROUTED}, "chuyển", "route")
         self._move(_S.ROUTED, actor_id, now, comment)
         self.department = department
+        self.due_at = now + due_in if due_in is not None else None
 
     def answer_by(
         self, officer_id: MemberId, text: str, *, now: datetime, comment: str | None = None
@@ -99,6 +151,7 @@ class Inquiry:
         answer = _answer(text)
         self._move(_S.ANSWERED, officer_id, now, comment)
         self.answer, self.answered_by = answer, officer_id
+        self.due_at = None
 
     def close(
         self, *, actor_id: MemberId | None, now: datetime, comment: str | None = None
@@ -107,7 +160,12 @@ class Inquiry:
         self._move(_S.CLOSED, actor_id, now, comment)
 
     def reopen(
-        self, *, actor_id: MemberId | None, now: datetime, comment: str | None = None
+        self,
+        *,
+        actor_id: MemberId | None,
+        now: datetime,
+        comment: str | None = None,
+        due_in: timedelta | None = None,
     ) -> None:
         """The resident was not helped: a person takes over. Once only, so it cannot loop."""
         if self.reopened:
@@ -122,6 +180,7 @@ class Inquiry:
         self.reopened = True
         # An auto-answered question was never routed; the ward's officers pick it up.
         self.department = self.department or Department.WARD
+        self.due_at = now + due_in if due_in is not None else None
 
     def _require(self, allowed: set[InquiryStatus], vi: str, en: str) -> None:
         if self.status not in allowed:
@@ -135,6 +194,7 @@ class Inquiry:
         )
         self.history.append(Transition(self.status, to, actor_id, now, note))
         self.status = to
+        self.updated_at = now
         self.events.append(InquiryUpdated(self.id, self.ward_id, to))
 
 

@@ -1,4 +1,4 @@
-"""Carrying the police's messages back to a tip's reporter (the ReporterReply port).
+"""Carrying the police's messages back to whoever wrote: a tip's reporter, an inquiry's asker.
 
 The tip service opens the sealed identity and hands over the way back (platform and channel
 user id); this adapter picks the account to answer from — the group or account the tip came
@@ -27,9 +27,8 @@ from adapters.channels.zalo.client import ZaloClient
 from domain.errors import Msg
 from domain.group import Group
 from domain.ids import GroupId
-from domain.ports import ChannelError, ReplyFailed
+from domain.ports import ChannelError, Conversation, ReplyFailed
 from domain.reporter import ReporterIdentity, TipSource
-from domain.tip import Tip
 
 ZALO_TEXT_LIMIT = 2000
 ZALO_CS_WINDOW = timedelta(days=7)
@@ -79,22 +78,22 @@ class ChannelReplies:
 
     async def send(
         self,
-        tip: Tip,
+        thread: Conversation,
         reporter: ReporterIdentity | None,
         text: str,
         *,
         last_inbound_at: datetime | None,
     ) -> str | None:
-        if tip.source not in (TipSource.ZALO, TipSource.MESSENGER):
+        if thread.source not in (TipSource.ZALO, TipSource.MESSENGER):
             return None  # app and portal: the thread is where the reporter reads it
-        if reporter is None or not reporter.reachable or reporter.platform is not tip.source:
+        if reporter is None or not reporter.reachable or reporter.platform is not thread.source:
             return None  # nothing kept to answer to: the tracking code is the way back
-        group = await self._group_of(tip.group_id) if tip.group_id else None
+        group = await self._group_of(thread.group_id) if thread.group_id else None
         if group is None:
             raise ReplyFailed(NO_ACCOUNT)
         user_id = reporter.channel_user_id or ""
         try:
-            if tip.source is TipSource.ZALO:
+            if thread.source is TipSource.ZALO:
                 return await self._zalo_cs(group, user_id, text, last_inbound_at)
             return await self._messenger.send_text(
                 credentials_ref=group.credentials_ref,

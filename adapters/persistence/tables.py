@@ -230,4 +230,9 @@ sa.Index(
 )
 
 # Tables of later features live in their own modules; importing them registers them on `metadata`.
-from adapters.persistence import inbox_tables, partner_tables, tip_tables  # noqa: E402, F401
+from adapters.persistence import (  # noqa: E402, F401
+    inbox_tables,
+    inquiry_tables,
+    partner_tables,
+    tip_tables,
+)

@@ -9,6 +9,7 @@ from typing import Any, Self
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from adapters.persistence.bulletins import SqlBulletinRepository, SqlDeliveryRepository
+from adapters.persistence.inquiries import SqlInquiryRepository, SqlProcedureRepository
 from adapters.persistence.partners import (
     SqlPartnerClientRepository,
     SqlPartnerWebhookRepository,
@@ -60,6 +61,8 @@ class SqlUnitOfWork:
         self.deliveries = SqlDeliveryRepository(self.session, self._now)
         self.tips = SqlTipRepository(self.session)
         self.audit = SqlAuditLog(self.session)
+        self.procedures = SqlProcedureRepository(self.session)
+        self.inquiries = SqlInquiryRepository(self.session)
         self.partners = SqlPartnerClientRepository(self.session)
         self.partner_webhooks = SqlPartnerWebhookRepository(self.session)
         self.webhook_deliveries = SqlWebhookDeliveryRepository(self.session, self._now)
@@ -72,7 +75,16 @@ class SqlUnitOfWork:
 
     def _repositories(self) -> tuple:
         # Order matters: rows are written parents first so foreign keys hold.
-        return (self.wards, self.groups, self.members, self.bulletins, self.deliveries, self.tips)
+        return (
+            self.wards,
+            self.groups,
+            self.members,
+            self.bulletins,
+            self.deliveries,
+            self.tips,  # before inquiries: it writes the sealed identities they point at
+            self.procedures,
+            self.inquiries,
+        )
 
     async def commit(self) -> None:
         for repository in self._repositories():

@@ -12,9 +12,11 @@ from domain.access import Actor, Role, Scope
 from domain.bulletin import Bulletin
 from domain.delivery import Delivery
 from domain.group import Group
-from domain.ids import BulletinId, DeliveryId, GroupId, MemberId, TipId, WardId
+from domain.ids import BulletinId, DeliveryId, GroupId, InquiryId, MemberId, TipId, WardId
+from domain.inquiry import Inquiry
 from domain.member import Member, RoleGrant
 from domain.ports import Reach, UnitOfWork, UnitOfWorkFactory
+from domain.services.inquiries import InquiryService
 from domain.tip import Tip, TipMessage
 from domain.ward import Ward
 
@@ -68,6 +70,15 @@ class Loaders:
         self.messages_by_tip: DataLoader[TipId, list[TipMessage]] = self._loader(
             lambda u, ids: u.tips.messages_of(ids, scope=actor.scope(Role.OFFICER))
         )
+
+        # Staff of its ward and the member who asked see an inquiry.
+        self.inquiries_by_id: DataLoader[InquiryId, Inquiry | None] = self._loader(self._inquiries)
+
+    async def _inquiries(self, uow: UnitOfWork, ids: list[InquiryId]) -> list[Inquiry | None]:
+        found = await uow.inquiries.get_many(ids, scope=Scope.all())
+        return [
+            q if q is not None and InquiryService.visible_to(self.actor, q) else None for q in found
+        ]
 
     def _loader(
         self, fetch: Callable[[UnitOfWork, list[Any]], Awaitable[Sequence[Any]]]

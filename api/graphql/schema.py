@@ -28,6 +28,9 @@ from api.config import Settings
 from api.graphql.bulletins.mutations import BulletinMutation
 from api.graphql.bulletins.queries import BulletinQuery
 from api.graphql.bulletins.subscriptions import BulletinSubscription
+from api.graphql.inquiries.mutations import InquiryMutation
+from api.graphql.inquiries.queries import InquiryQuery
+from api.graphql.inquiries.subscriptions import InquirySubscription
 from api.graphql.organisation.mutations import OrganisationMutation
 from api.graphql.organisation.queries import OrganisationQuery
 from api.graphql.partners.mutations import PartnerMutation
@@ -41,7 +44,7 @@ log = logging.getLogger("gandan.graphql")
 
 
 @strawberry.type
-class Query(OrganisationQuery, BulletinQuery, TipQuery, PartnerQuery):
+class Query(OrganisationQuery, BulletinQuery, TipQuery, PartnerQuery, InquiryQuery):
     node: relay.Node | None = relay.node(
         description="Any object by its global id; null when absent or not yours.",
         permission_classes=[IsAuthenticated],
@@ -53,12 +56,14 @@ class Query(OrganisationQuery, BulletinQuery, TipQuery, PartnerQuery):
 
 
 @strawberry.type
-class Mutation(OrganisationMutation, BulletinMutation, TipMutation, PartnerMutation):
+class Mutation(
+    OrganisationMutation, BulletinMutation, TipMutation, PartnerMutation, InquiryMutation
+):
     pass
 
 
 @strawberry.type
-class Subscription(BulletinSubscription, PartnerSubscription):
+class Subscription(BulletinSubscription, PartnerSubscription, InquirySubscription):
     pass
 
 

@@ -16,8 +16,10 @@ from domain.errors import Msg
 from domain.events import Event
 from domain.group import Group
 from domain.ids import BulletinId, DeliveryId, GroupId, MemberId, TipId, WardId
+from domain.inquiry import Department, Inquiry, InquiryStatus
 from domain.member import Member, RoleGrant
 from domain.ports.channels import Reach
+from domain.procedure import Procedure, ProcedureContent, ProcedureId, ProcedureStatus
 from domain.reporter import ReporterId, ReporterIdentity, TipSource
 from domain.tip import Tip, TipCategory, TipMessage, TipStatus
 from domain.ward import Ward
@@ -81,6 +83,21 @@ class TipFilter:
     received_from: datetime | None = None
     received_to: datetime | None = None
     newest_first: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class InquiryFilter:
+    ward_ids: tuple[WardId, ...] = ()
+    statuses: tuple[InquiryStatus, ...] = ()
+    departments: tuple[Department, ...] = ()
+    asker_member_id: MemberId | None = None
+    # True: open inquiries past their deadline at `now`; False: all others. Needs `now`.
+    overdue: bool | None = None
+    now: datetime | None = None
+    text: str | None = None  # in the question, with or without diacritics
+    received_from: datetime | None = None
+    received_to: datetime | None = None
+    newest_first: bool = False  # a queue is worked oldest first
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,6 +283,34 @@ class TipRepository(Repository[Tip], Protocol):
         ...
 
 
+class ProcedureRepository(Repository[Procedure], Protocol):
+    async def by_code(self, code: str, *, for_update: bool = False) -> Procedure | None: ...
+
+    async def listed(self, statuses: Sequence[ProcedureStatus] = ()) -> list[Procedure]:
+        """Every article in those statuses (all when empty), by code."""
+        ...
+
+    async def revisions(self, procedure_id: ProcedureId) -> list[ProcedureContent]:
+        """Each version's content, oldest first."""
+        ...
+
+    async def fingerprint(self) -> str:
+        """Changes whenever any article is added, edited, published or retired."""
+        ...
+
+
+class InquiryRepository(Repository[Inquiry], Protocol):
+    async def page(
+        self, filter: InquiryFilter, *, scope: Scope, after: str | None, first: int
+    ) -> Page[Inquiry]: ...
+
+    async def by_external_id(self, source: TipSource, external_id: str) -> Inquiry | None: ...
+
+    async def latest_for_asker(self, lookup_hashes: Sequence[str]) -> Inquiry | None:
+        """The most recent inquiry of the channel user these keyed hashes name."""
+        ...
+
+
 class AuditLog(Protocol):
     def record(self, entry: AuditEntry) -> None:
         """Written with the unit of work's commit, or not at all."""
@@ -307,6 +352,8 @@ class UnitOfWork(Protocol):
     deliveries: DeliveryRepository
     tips: TipRepository
     audit: AuditLog
+    procedures: ProcedureRepository
+    inquiries: InquiryRepository
 
     async def __aenter__(self) -> Self: ...
 
@@ -388,17 +435,28 @@ class ReplyFailed(Exception):
         self.retryable = retryable
 
 
+class Conversation(Protocol):
+    """What a reply needs to know of the thread it answers: a tip or an inquiry."""
+
+    @property
+    def source(self) -> TipSource: ...
+
+    @property
+    def group_id(self) -> GroupId | None: ...
+
+
 class ReporterReply(Protocol):
-    """Carries a message to a tip's reporter on the channel the tip came from.
+    """Carries a message to whoever wrote to us (a tip's reporter, an inquiry's asker) on the
+    channel the thread came from.
 
     `reporter` is the opened identity (None when nothing was kept: an anonymous portal report,
-    whose reporter reads replies with the tracking code). `last_inbound_at` is when the reporter
-    last wrote, for the platforms' reply windows. Returns the platform's message id, or None when
+    whose reporter reads replies with the tracking code). `last_inbound_at` is when they last
+    wrote, for the platforms' reply windows. Returns the platform's message id, or None when
     nothing was sent (no way back on that channel). Raises ReplyFailed (or ChannelError)."""
 
     async def send(
         self,
-        tip: Tip,
+        thread: Conversation,
         reporter: ReporterIdentity | None,
         text: str,
         *,

@@ -36,6 +36,7 @@ from domain.channels import ChannelKind
 from domain.classification import Classifier, Intent, find_tracking_code
 from domain.errors import DomainError
 from domain.ids import GroupId, WardId
+from domain.inquiry import QUESTION_MAX
 from domain.ports import (
     Clock,
     InboundAttachment,
@@ -48,6 +49,7 @@ from domain.ports import (
 )
 from domain.ports.inbound import event_with_id
 from domain.reporter import ReporterIdentity, TipSource
+from domain.services.inquiries import ChannelQuestion, InquiryService
 from domain.services.tips import ChannelTip, TipService
 from domain.tip import BODY_MAX, MESSAGE_MAX, Tip, TipCategory
 
@@ -108,6 +110,7 @@ class InboundProcessor:
         tips: TipService,
         classifier: Classifier,
         *,
+        inquiries: InquiryService | None = None,
         max_attempts: int = MAX_ATTEMPTS,
         rand: Callable[[], float] = random.random,
     ) -> None:
@@ -117,6 +120,7 @@ class InboundProcessor:
         self._clock = clock
         self._tips = tips
         self._classifier = classifier
+        self._inquiries = inquiries
         self._max_attempts = max_attempts
         self._rand = rand
 
@@ -184,11 +188,29 @@ class InboundProcessor:
                 tip.id, body[:MESSAGE_MAX], source, event.external_id, at=event.sent_at
             )
             return Outcome.THREAD if new else Outcome.ALREADY
+        if self._inquiries is not None and event.sender_id and event.channel in PRIVATE:
+            reopened = await self._inquiries.feedback_from_channel(source, event.sender_id, body)
+            if reopened is not None:
+                return Outcome.INQUIRY
         classification = self._classifier.classify(event.text or body)
         category = classification.category
         if event.channel is ChannelKind.PORTAL:
             category = _category(event.category) or category
         elif classification.intent is Intent.INQUIRY:
+            if self._inquiries is not None and event.sender_id:
+                route = await self._route(event)
+                await self._inquiries.receive_from_channel(
+                    ChannelQuestion(
+                        ward_id=route.ward_id,
+                        platform=source,
+                        channel_user_id=event.sender_id,
+                        question=body[:QUESTION_MAX],
+                        group_id=route.group_id,
+                        external_message_id=event.external_id,
+                        received_at=event.sent_at,
+                        display_name=event.contact_name,
+                    )
+                )
             return Outcome.INQUIRY
         elif classification.intent is Intent.REPLY:
             return Outcome.UNMATCHED_REPLY

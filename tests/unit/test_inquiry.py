@@ -5,12 +5,12 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from domain.channels import ChannelKind
 from domain.errors import DomainError, ErrorCode
 from domain.events import InquiryReceived, InquiryUpdated
 from domain.history import Transition
 from domain.ids import MemberId, WardId
 from domain.inquiry import QUESTION_MAX, Department, Inquiry, InquiryStatus
+from domain.reporter import TipSource
 
 S = InquiryStatus
 T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
@@ -22,7 +22,7 @@ KB_ANSWER = "Hồ sơ đăng ký thường trú gồm tờ khai CT01 và giấy 
 
 
 def new_inquiry(question: str = "Đăng ký thường trú cần giấy tờ gì?") -> Inquiry:
-    return Inquiry.receive(ward_id=WARD, channel=ChannelKind.ZALO_OA, question=question, now=T0)
+    return Inquiry.receive(ward_id=WARD, source=TipSource.ZALO, question=question, now=T0)
 
 
 STEPS: dict[str, Callable[[Inquiry], object]] = {

@@ -1,0 +1,1 @@
+"""The procedure knowledge base: seed articles and the matcher that ranks them."""

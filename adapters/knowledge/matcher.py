@@ -1,0 +1,290 @@
+"""An in-process BM25 ranker over the published articles, the same on every engine.
+
+Text is folded (no diacritics) so "lam can cuoc" matches "làm căn cước"; a question that has
+diacritics also scores on its exact syllables, which tells "tạm trú" from "tâm trụ". Most
+Vietnamese words are two syllables, so syllable pairs stand in for word segmentation.
+Abbreviations (chat shorthand and procedure acronyms) are expanded before anything else.
+
+Confidence is not the BM25 score, which grows with question length: it is how much of what the
+question says (by idf) the best article covers, tempered by how far ahead of the runner-up it is.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from itertools import pairwise
+
+from adapters.classify.lexicon import ABBREVIATIONS
+from adapters.knowledge.synonyms import SYNONYMS
+from domain.ports.knowledge import ProcedureMatch
+from domain.procedure import Procedure
+from domain.text import clean, fold
+
+_WORD = re.compile(r"[^\W_]+")
+
+# Function words and politeness: they say nothing about which procedure is meant.
+STOPWORDS = frozenset(
+    [
+        "a",
+        "ah",
+        "ak",
+        "anh",
+        "ba",
+        "bac",
+        "ban",
+        "bao",
+        "be",
+        "biet",
+        "bo",
+        "bi",
+        "cac",
+        "cai",
+        "can",
+        "cho",
+        "chi",
+        "chu",
+        "co",
+        "con",
+        "cua",
+        "cung",
+        "da",
+        "dang",
+        "de",
+        "den",
+        "di",
+        "do",
+        "duoc",
+        "em",
+        "gi",
+        "giup",
+        "ha",
+        "hay",
+        "hien",
+        "hoi",
+        "hom",
+        "khi",
+        "khong",
+        "la",
+        "lai",
+        "lam",
+        "len",
+        "luc",
+        "ma",
+        "minh",
+        "moi",
+        "mot",
+        "muon",
+        "nao",
+        "nay",
+        "neu",
+        "ngay",
+        "nguoi",
+        "nhe",
+        "nhu",
+        "nhung",
+        "no",
+        "noi",
+        "o",
+        "oi",
+        "phai",
+        "qua",
+        "ra",
+        "rang",
+        "roi",
+        "sao",
+        "se",
+        "tai",
+        "the",
+        "thi",
+        "thoi",
+        "thu",
+        "tren",
+        "trong",
+        "tu",
+        "ve",
+        "vay",
+        "vi",
+        "voi",
+        "xin",
+        "a",
+        "nha",
+        "nhi",
+        "vui",
+        "long",
+        "cam",
+        "on",
+        "chao",
+        "u",
+        "uh",
+        "cho",
+        "em",
+        "ad",
+        "admin",
+        "hoi",
+        "dap",
+        "tra",
+        "loi",
+        "ho",
+        "tro",
+    ]
+)
+
+# Field weights: the name says what the article is; keywords are how residents say it.
+WEIGHTS = {"name": 3.0, "keywords": 2.0, "code": 2.0, "summary": 1.0, "body": 0.4}
+K1, B = 1.2, 0.5
+# Below this much coverage nothing is returned at all: a single shared word is not a match.
+MIN_COVERAGE = 0.12
+ACCENT = "~"  # marks a feature kept with its diacritics
+
+
+def _phrases(table: dict[str, str]) -> list[tuple[list[str], list[str]]]:
+    items = [(k.split(), v.split()) for k, v in table.items()]
+    return sorted(items, key=lambda kv: -len(kv[0]))
+
+
+_SYNONYMS = _phrases(SYNONYMS)
+
+
+def _expand(words: list[str]) -> list[str]:
+    """Abbreviations replaced, synonym expansions appended after the phrase they explain."""
+    words = [ABBREVIATIONS.get(w, w) if w not in SYNONYMS else w for w in words]
+    out: list[str] = []
+    i = 0
+    while i < len(words):
+        for phrase, expansion in _SYNONYMS:
+            n = len(phrase)
+            if words[i : i + n] == phrase:
+                out.extend(phrase)
+                out.extend(expansion)
+                i += n
+                break
+        else:
+            out.append(words[i])
+            i += 1
+    return out
+
+
+def features(text: str) -> list[str]:
+    """Folded syllables and syllable pairs, plus the accented ones where the text has diacritics."""
+    accented = _WORD.findall(clean(text).casefold())
+    folded = [fold(w) for w in accented]
+    out: list[str] = []
+    expanded = _expand(folded)
+    content = [w for w in expanded if w not in STOPWORDS]
+    out.extend(content)
+    out.extend(f"{a} {b}" for a, b in pairwise(content))
+    marked = [a for a, f in zip(accented, folded, strict=True) if a != f and f not in STOPWORDS]
+    out.extend(ACCENT + w for w in marked)
+    out.extend(f"{ACCENT}{a} {b}" for a, b in pairwise(marked))
+    return out
+
+
+def _fields(p: Procedure) -> dict[str, str]:
+    c = p.content
+    body = " ".join(
+        [
+            c.authority,
+            c.who_may_file,
+            c.filing_notes,
+            *(d.name + " " + (d.form_code or "") for d in c.documents),
+        ]
+    )
+    return {
+        "name": c.name,
+        "keywords": " . ".join(c.keywords),
+        "code": p.code.replace("_", " "),
+        "summary": c.summary,
+        "body": body,
+    }
+
+
+@dataclass(slots=True)
+class _Doc:
+    code: str
+    tf: dict[str, float]
+    length: float
+
+
+class BM25Matcher:
+    def __init__(self) -> None:
+        self._docs: list[_Doc] = []
+        self._idf: dict[str, float] = {}
+        self._postings: dict[str, list[int]] = {}
+        self._avg_len = 1.0
+        self._fingerprint: str | None = None
+
+    @property
+    def fingerprint(self) -> str | None:
+        return self._fingerprint
+
+    def build(self, procedures: Sequence[Procedure], fingerprint: str) -> None:
+        docs: list[_Doc] = []
+        for p in procedures:
+            tf: dict[str, float] = defaultdict(float)
+            for name, text in _fields(p).items():
+                for feature in features(text):
+                    tf[feature] += WEIGHTS[name]
+            docs.append(_Doc(p.code, dict(tf), sum(tf.values())))
+        df = Counter(f for d in docs for f in d.tf)
+        n = len(docs)
+        postings: dict[str, list[int]] = defaultdict(list)
+        for i, d in enumerate(docs):
+            for f in d.tf:
+                postings[f].append(i)
+        self._docs = docs
+        self._idf = {f: math.log(1 + (n - k + 0.5) / (k + 0.5)) for f, k in df.items()}
+        self._postings = dict(postings)
+        self._avg_len = (sum(d.length for d in docs) / n) if n else 1.0
+        self._fingerprint = fingerprint
+
+    def rank(self, question: str, *, limit: int = 3) -> list[ProcedureMatch]:
+        query = Counter(features(question))
+        if not query or not self._docs:
+            return []
+        scores: dict[int, float] = defaultdict(float)
+        for f, q in query.items():
+            idf = self._idf.get(f)
+            if idf is None:
+                continue
+            for i in self._postings[f]:
+                d = self._docs[i]
+                tf = d.tf[f]
+                norm = K1 * (1 - B + B * d.length / self._avg_len)
+                scores[i] += idf * tf * (K1 + 1) / (tf + norm) * (1 + math.log(q))
+        if not scores:
+            return []
+        ranked = sorted(scores.items(), key=lambda kv: (-kv[1], self._docs[kv[0]].code))
+        best = ranked[0][1]
+        runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
+        out = []
+        for i, score in ranked[:limit]:
+            coverage = self._coverage(query, self._docs[i])
+            if coverage < MIN_COVERAGE:
+                continue
+            lead = (score - runner_up) / score if score == best and best > 0 else 0.0
+            out.append(ProcedureMatch(self._docs[i].code, score, _confidence(coverage, lead)))
+        return out
+
+    def _coverage(self, query: Counter[str], doc: _Doc) -> float:
+        """Share of the question's weight (by idf; unknown words weigh the most) in the article."""
+        unknown = max(self._idf.values(), default=1.0)
+        total = covered = 0.0
+        for f in _single(query):
+            weight = self._idf.get(f, unknown)
+            total += weight
+            if f in doc.tf:
+                covered += weight
+        return covered / total if total else 0.0
+
+
+def _single(query: Iterable[str]) -> list[str]:
+    """Folded single syllables: pairs and accented copies would count the same word twice."""
+    return [f for f in query if " " not in f and not f.startswith(ACCENT)]
+
+
+def _confidence(coverage: float, lead: float) -> float:
+    return round(min(1.0, 0.75 * coverage + 0.25 * lead + 0.1 * (coverage > 0.5)), 4)

@@ -1,0 +1,1 @@
+"""GraphQL of the procedure knowledge base and residents' inquiries."""
