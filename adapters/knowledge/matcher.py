@@ -35,11 +35,6 @@ STOPWORDS = frozenset(
         "anh",
         "ba",
         "bac",
-        "ban",
-        "bao",
-        "be",
-        "biet",
-        "bo",
         "bi",
         "cac",
         "cai",
@@ -48,13 +43,10 @@ STOPWORDS = frozenset(
         "chi",
         "chu",
         "co",
-        "con",
         "cua",
         "cung",
         "da",
-        "dang",
         "de",
-        "den",
         "di",
         "do",
         "duoc",
@@ -62,14 +54,12 @@ STOPWORDS = frozenset(
         "gi",
         "giup",
         "ha",
-        "hay",
         "hien",
         "hoi",
         "hom",
         "khi",
         "khong",
         "la",
-        "lai",
         "lam",
         "len",
         "luc",
@@ -91,27 +81,20 @@ STOPWORDS = frozenset(
         "o",
         "oi",
         "phai",
-        "qua",
-        "ra",
         "rang",
         "roi",
         "sao",
         "se",
         "tai",
-        "the",
         "thi",
         "thoi",
-        "thu",
         "tren",
         "trong",
-        "tu",
         "ve",
         "vay",
         "vi",
         "voi",
         "xin",
-        "a",
-        "nha",
         "nhi",
         "vui",
         "long",
@@ -120,25 +103,24 @@ STOPWORDS = frozenset(
         "chao",
         "u",
         "uh",
-        "cho",
-        "em",
         "ad",
         "admin",
-        "hoi",
-        "dap",
-        "tra",
-        "loi",
-        "ho",
-        "tro",
+        "thu",
+        "tuc",
     ]
 )
+
+# Pronouns that fold onto content words: "tôi" (I) is "toi" like "tội" (crime). Dropped only when
+# written with their diacritics; an unaccented "toi" stays, since it may be the crime.
+ACCENTED_STOPWORDS = frozenset(["tôi", "tui", "mình", "ai", "hay", "nhờ", "giúp"])
 
 # Field weights: the name says what the article is; keywords are how residents say it.
 WEIGHTS = {"name": 3.0, "keywords": 2.0, "code": 2.0, "summary": 1.0, "body": 0.4}
 K1, B = 1.2, 0.5
 # Below this much coverage nothing is returned at all: a single shared word is not a match.
 MIN_COVERAGE = 0.12
-ACCENT = "~"  # marks a feature kept with its diacritics
+ACCENT = "~"
+W_WORDS, W_PAIRS, W_LEAD = 0.45, 0.35, 0.2  # marks a feature kept with its diacritics
 
 
 def _phrases(table: dict[str, str]) -> list[tuple[list[str], list[str]]]:
@@ -170,7 +152,7 @@ def _expand(words: list[str]) -> list[str]:
 
 def features(text: str) -> list[str]:
     """Folded syllables and syllable pairs, plus the accented ones where the text has diacritics."""
-    accented = _WORD.findall(clean(text).casefold())
+    accented = [w for w in _WORD.findall(clean(text).casefold()) if w not in ACCENTED_STOPWORDS]
     folded = [fold(w) for w in accented]
     out: list[str] = []
     expanded = _expand(folded)
@@ -243,6 +225,7 @@ class BM25Matcher:
 
     def rank(self, question: str, *, limit: int = 3) -> list[ProcedureMatch]:
         query = Counter(features(question))
+        accents = {fold(w): w for w in _WORD.findall(clean(question).casefold()) if fold(w) != w}
         if not query or not self._docs:
             return []
         scores: dict[int, float] = defaultdict(float)
@@ -262,22 +245,30 @@ class BM25Matcher:
         runner_up = ranked[1][1] if len(ranked) > 1 else 0.0
         out = []
         for i, score in ranked[:limit]:
-            coverage = self._coverage(query, self._docs[i])
-            if coverage < MIN_COVERAGE:
+            doc = self._docs[i]
+            words = self._coverage(_single(query), doc, accents)
+            if words < MIN_COVERAGE:
                 continue
+            pairs = self._coverage(_pairs(query), doc) if _pairs(query) else words
             lead = (score - runner_up) / score if score == best and best > 0 else 0.0
-            out.append(ProcedureMatch(self._docs[i].code, score, _confidence(coverage, lead)))
+            out.append(ProcedureMatch(doc.code, score, _confidence(words, pairs, lead)))
         return out
 
-    def _coverage(self, query: Counter[str], doc: _Doc) -> float:
-        """Share of the question's weight (by idf; unknown words weigh the most) in the article."""
+    def _coverage(
+        self, features: list[str], doc: _Doc, accents: dict[str, str] | None = None
+    ) -> float:
+        """Share of the question's weight (by idf; unknown words weigh the most) in the article.
+        A word the question writes with diacritics counts half where the article has it only
+        with other ones: "mất điện" is not "mất" (died) of a deregistration."""
         unknown = max(self._idf.values(), default=1.0)
         total = covered = 0.0
-        for f in _single(query):
+        for f in features:
             weight = self._idf.get(f, unknown)
             total += weight
             if f in doc.tf:
-                covered += weight
+                marked = (accents or {}).get(f)
+                exact = marked is None or ACCENT + marked in doc.tf
+                covered += weight if exact else weight / 2
         return covered / total if total else 0.0
 
 
@@ -286,5 +277,11 @@ def _single(query: Iterable[str]) -> list[str]:
     return [f for f in query if " " not in f and not f.startswith(ACCENT)]
 
 
-def _confidence(coverage: float, lead: float) -> float:
-    return round(min(1.0, 0.75 * coverage + 0.25 * lead + 0.1 * (coverage > 0.5)), 4)
+def _pairs(query: Iterable[str]) -> list[str]:
+    return [f for f in query if " " in f and not f.startswith(ACCENT)]
+
+
+def _confidence(words: float, pairs: float, lead: float) -> float:
+    """Words say the question is about this article; pairs that it says it the article's way;
+    the lead that no other article is as close."""
+    return round(min(1.0, W_WORDS * words + W_PAIRS * pairs + W_LEAD * lead), 4)

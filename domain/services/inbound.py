@@ -1,4 +1,4 @@
-"""Turning stored webhook events into tips and thread messages (the worker's inbound processor).
+"""Turning stored webhook events into tips, thread messages and inquiries (the inbound processor).
 
 For each event claimed from the inbox:
 1. Read the stored body back into the event it stands for (a Messenger body may carry several).
@@ -8,10 +8,11 @@ For each event claimed from the inbox:
    not a group chat: what residents say to each other in a group is not said to the police).
 3. Otherwise the classifier decides: a tip is received with the ward of the group or account the
    message came through (its acknowledgement, with the tracking code, goes back on the same
-   channel); an inquiry is kept for the inquiries feature; chatter is dropped. A portal form is
-   a report by definition, whatever the classifier says.
-4. The event is marked with its outcome and its raw body erased; an inquiry keeps its body until
-   the retention purge, for the inquiries feature to read.
+   channel); a question becomes an inquiry, answered from the knowledge base or routed (see
+   services/inquiries.py), and a resident saying an answer did not help reopens it; chatter is
+   dropped. A portal form is a report by definition, whatever the classifier says.
+4. The event is marked with its outcome and its raw body erased (kept until the retention purge
+   only where no inquiry service is wired to take questions).
 
 Every step is safe to repeat: the tip service records a platform message id once (as a tip's
 first message or as a thread message), so an event processed twice — a processor that died
@@ -152,7 +153,7 @@ class InboundProcessor:
             entry.id,
             outcome,
             attempt=entry.attempts,
-            keep_payload=outcome == Outcome.INQUIRY,
+            keep_payload=outcome == Outcome.INQUIRY and self._inquiries is None,
         )
         log.info("inbound event %s: %s", entry.id, outcome)
         return outcome

@@ -1,4 +1,4 @@
-"""A ReporterReply that records what it was asked to send, for tests of tips.
+"""A ReporterReply that records what it was asked to send, for tests of tips and inquiries.
 
 `failures` are raised by the next calls, in order; `answer` is the platform message id it
 returns (None: nothing was sent, as for a portal report without a way back)."""
@@ -9,6 +9,7 @@ import itertools
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from domain.inquiry import Inquiry
 from domain.reporter import ReporterIdentity
 from domain.tip import Tip
 
@@ -31,7 +32,7 @@ class RecordingReply:
 
     async def send(
         self,
-        tip: Tip,
+        tip: Tip | Inquiry,
         reporter: ReporterIdentity | None,
         text: str,
         *,
@@ -39,7 +40,8 @@ class RecordingReply:
     ) -> str | None:
         if self.failures:
             raise self.failures.pop(0)
-        self.sent.append(SentReply(tip.id, tip.tracking_code, reporter, text, last_inbound_at))
+        code = getattr(tip, "tracking_code", "")
+        self.sent.append(SentReply(tip.id, code, reporter, text, last_inbound_at))
         return f"out-{next(self._ids)}" if self.answer else None
 
     def to(self, tip_id: object) -> list[SentReply]:

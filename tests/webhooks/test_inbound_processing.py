@@ -13,7 +13,8 @@ import pytest
 
 from adapters.persistence.inbox import SqlInbox
 from api.bootstrap import bootstrap
-from domain.access import Role
+from domain.access import Role, Scope
+from domain.ports import InquiryFilter
 from domain.services.inbound import InboundProcessor, Outcome
 from domain.tip import MessageDirection
 from tests.builders import make_member
@@ -245,7 +246,7 @@ async def test_chatter_is_dropped_and_its_body_erased(client, container, distric
     assert zalo.cs_messages == []
 
 
-async def test_an_inquiry_is_left_for_the_inquiries_feature_with_its_body(
+async def test_a_question_becomes_an_inquiry_and_its_raw_body_is_erased(
     client, container, district, zalo, clock, db
 ):
     await send_zalo(
@@ -254,8 +255,13 @@ async def test_an_inquiry_is_left_for_the_inquiries_feature_with_its_body(
     await container.inbound.run_once()
     (row,) = await inbox_rows(db)
     assert row.outcome == "inquiry"
-    assert row.payload is not None  # until the retention purge
+    assert row.payload is None  # the inquiry holds the question now
     assert await tip_count(db) == 0
+    async with container.uow() as uow:
+        (inquiry,) = (
+            await uow.inquiries.page(InquiryFilter(), scope=Scope.all(), after=None, first=5)
+        ).items
+    assert inquiry.question == "Cho em hỏi làm thẻ căn cước cần giấy tờ gì ạ?"
 
 
 async def test_a_picture_without_text_joins_the_thread_with_its_link(
