@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -10,9 +10,12 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from adapters.auth.tokens import DevTokens
+from adapters.clock import SystemClock
 from api.app import create_app
 from api.bootstrap import Container, bootstrap
 from api.config import Settings
+from tests.fakes.servers import LiveServer, serve_app
 
 
 class Api:
@@ -108,3 +111,22 @@ async def shared_api(
         async with engine.begin() as conn:
             for table in reversed(metadata.sorted_tables):
                 await conn.execute(sa.delete(table))
+
+
+@pytest.fixture
+def real_token(settings: Settings):
+    """Tokens for the live server, which checks them against the real clock (not the FakeClock)."""
+    tokens = DevTokens(
+        settings.dev_key_file,
+        issuer=settings.jwt_issuer,
+        audience=settings.jwt_audience,
+        clock=SystemClock(),
+    )
+    return lambda member_id: tokens.issue(str(member_id))
+
+
+@pytest.fixture
+def live(settings: Settings) -> Iterator[LiveServer]:
+    app = create_app(settings.model_copy(update={"worker_embedded": False}))
+    with serve_app(app, lifespan="on", ws="websockets-sansio") as server:
+        yield server

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 
 import httpx
@@ -17,16 +16,12 @@ import pytest
 import websockets
 from strawberry import relay
 
-from adapters.auth.tokens import DevTokens
-from adapters.clock import SystemClock
-from api.app import create_app
-from api.config import Settings
 from domain.access import Actor, Scope
 from domain.bulletin import BulletinKind
 from domain.channels import ChannelKind
 from domain.services.bulletins import BulletinDraft
 from tests.api.org import build_world
-from tests.fakes.servers import LiveServer, serve_app
+from tests.fakes.servers import LiveServer
 
 SYSTEM = Actor.system_actor()
 SUBSCRIBE = """subscription ($id: ID!) {
@@ -34,25 +29,6 @@ SUBSCRIBE = """subscription ($id: ID!) {
 }"""
 RETRY = """mutation ($id: ID!) { deliveryRetry(input: {id: $id}) {
   delivery { status } userErrors { code } } }"""
-
-
-@pytest.fixture
-def real_token(settings: Settings):
-    """Tokens for the live server, which checks them against the real clock (not the FakeClock)."""
-    tokens = DevTokens(
-        settings.dev_key_file,
-        issuer=settings.jwt_issuer,
-        audience=settings.jwt_audience,
-        clock=SystemClock(),
-    )
-    return lambda member_id: tokens.issue(str(member_id))
-
-
-@pytest.fixture
-def live(settings: Settings) -> Iterator[LiveServer]:
-    app = create_app(settings.model_copy(update={"worker_embedded": False}))
-    with serve_app(app, lifespan="on", ws="websockets-sansio") as server:
-        yield server
 
 
 async def _dead_delivery(container, world):
