@@ -49,7 +49,6 @@ def migrate(revision: str) -> None:
 async def _seed_knowledge_base(settings: Settings) -> None:
     """The procedure articles shipped with the product, added once; admins' edits are kept."""
     from adapters.knowledge.seed_procedures import SEED
-
     from api.bootstrap import bootstrap
 
     container = bootstrap(settings)
