@@ -113,14 +113,20 @@ STOPWORDS = frozenset(
 # Pronouns that fold onto content words: "tôi" (I) is "toi" like "tội" (crime). Dropped only when
 # written with their diacritics; an unaccented "toi" stays, since it may be the crime.
 ACCENTED_STOPWORDS = frozenset(["tôi", "tui", "mình", "ai", "hay", "nhờ", "giúp"])
+# The other way round: content words that fold onto a function word. Kept only when written with
+# their diacritics ("mất ví" is a wallet, "vì" is because); without them there is no telling.
+ACCENTED_CONTENT = frozenset(["ví", "chủ", "cửa", "đỏ", "mã", "tài", "tải", "rơi", "vay", "hội"])
 
 # Field weights: the name says what the article is; keywords are how residents say it.
 WEIGHTS = {"name": 3.0, "keywords": 2.0, "code": 2.0, "summary": 1.0, "body": 0.4}
 K1, B = 1.2, 0.5
 # Below this much coverage nothing is returned at all: a single shared word is not a match.
 MIN_COVERAGE = 0.12
-ACCENT = "~"
-W_WORDS, W_PAIRS, W_LEAD = 0.45, 0.35, 0.2  # marks a feature kept with its diacritics
+ACCENT = "~"  # marks a feature kept with its diacritics
+W_WORDS, W_PAIRS, W_LEAD = 0.45, 0.35, 0.2
+# Two words pair when at most this many dropped words stand between them, less one: "nhà tôi
+# hay bị mất điện" must not pair "nhà mất" (a death in the family) across three of them.
+MAX_GAP = 2
 
 
 def _phrases(table: dict[str, str]) -> list[tuple[list[str], list[str]]]:
@@ -131,37 +137,56 @@ def _phrases(table: dict[str, str]) -> list[tuple[list[str], list[str]]]:
 _SYNONYMS = _phrases(SYNONYMS)
 
 
-def _expand(words: list[str]) -> list[str]:
+@dataclass(frozen=True, slots=True)
+class _Token:
+    word: str  # folded
+    at: int  # position in the text, stopwords counted: pairs never span a gap
+    kept: bool = False  # a content word whose folded form is a function word's
+
+
+def _expand(tokens: list[_Token]) -> list[_Token]:
     """Abbreviations replaced, synonym expansions appended after the phrase they explain."""
-    words = [ABBREVIATIONS.get(w, w) if w not in SYNONYMS else w for w in words]
-    out: list[str] = []
+    tokens = [
+        t if t.word in SYNONYMS else _Token(ABBREVIATIONS.get(t.word, t.word), t.at, t.kept)
+        for t in tokens
+    ]
+    words = [t.word for t in tokens]
+    out: list[_Token] = []
     i = 0
-    while i < len(words):
+    while i < len(tokens):
         for phrase, expansion in _SYNONYMS:
             n = len(phrase)
             if words[i : i + n] == phrase:
-                out.extend(phrase)
-                out.extend(expansion)
+                out.extend(tokens[i : i + n])
+                at = tokens[i + n - 1].at
+                out.extend(_Token(w, at) for w in expansion)
                 i += n
                 break
         else:
-            out.append(words[i])
+            out.append(tokens[i])
             i += 1
     return out
 
 
+def _pairs_of(tokens: list[_Token]) -> list[str]:
+    return [f"{a.word} {b.word}" for a, b in pairwise(tokens) if b.at - a.at <= MAX_GAP]
+
+
 def features(text: str) -> list[str]:
     """Folded syllables and syllable pairs, plus the accented ones where the text has diacritics."""
-    accented = [w for w in _WORD.findall(clean(text).casefold()) if w not in ACCENTED_STOPWORDS]
-    folded = [fold(w) for w in accented]
-    out: list[str] = []
-    expanded = _expand(folded)
-    content = [w for w in expanded if w not in STOPWORDS]
-    out.extend(content)
-    out.extend(f"{a} {b}" for a, b in pairwise(content))
-    marked = [a for a, f in zip(accented, folded, strict=True) if a != f and f not in STOPWORDS]
-    out.extend(ACCENT + w for w in marked)
-    out.extend(f"{ACCENT}{a} {b}" for a, b in pairwise(marked))
+    words = _WORD.findall(clean(text).casefold())
+    accented = [(i, w, fold(w)) for i, w in enumerate(words) if w not in ACCENTED_STOPWORDS]
+    tokens = [_Token(f, i, w in ACCENTED_CONTENT) for i, w, f in accented]
+    content = [t for t in _expand(tokens) if t.kept or t.word not in STOPWORDS]
+    out = [t.word for t in content]
+    out.extend(_pairs_of(content))
+    marked = [
+        _Token(w, i)
+        for i, w, f in accented
+        if w != f and (f not in STOPWORDS or w in ACCENTED_CONTENT)
+    ]
+    out.extend(ACCENT + t.word for t in marked)
+    out.extend(ACCENT + pair for pair in _pairs_of(marked))
     return out
 
 

@@ -1,5 +1,6 @@
 """How well the knowledge base matches residents' questions, on a labelled set written for it
-(tests/data/inquiry_questions.tsv: ~160 questions, a third without diacritics, some off-topic).
+(tests/data/inquiry_questions.tsv: 213 questions, a third without diacritics, 47 off-topic, many
+of those close to an article in wording: "mất ví", "mất điện", "sang tên sổ đỏ").
 
 The floors are the figures measured when the matcher was tuned, less a little: a change that
 makes matching worse fails here, and one that makes it better should raise them.
@@ -14,17 +15,17 @@ from pathlib import Path
 
 import pytest
 
-from adapters.knowledge.matcher import BM25Matcher
+from adapters.knowledge.matcher import BM25Matcher, features
 from adapters.knowledge.seed_procedures import SEED
 from domain.procedure import Procedure
 from domain.services.inquiries import AUTO_ANSWER_AT
 from domain.text import fold
 
 LABELLED = Path(__file__).parents[1] / "data" / "inquiry_questions.tsv"
-TOP1_FLOOR, TOP3_FLOOR = 0.85, 0.94  # measured: 0.867 and 0.958 (144 and 159 of 166)
-# Of the questions answered without a person, how many got the wrong article (measured 0 of 58).
+TOP1_FLOOR, TOP3_FLOOR = 0.84, 0.95  # measured: 0.855 and 0.964 (142 and 160 of 166)
+# Of the questions answered without a person, how many got the wrong article (measured 0 of 60).
 WRONG_AUTO_CEILING = 0.03
-AUTO_RATE_FLOOR = 0.32  # measured 58 of 166 on-topic questions answered automatically
+AUTO_RATE_FLOOR = 0.34  # measured 60 of 166 on-topic questions answered automatically
 
 
 @pytest.fixture(scope="module")
@@ -100,3 +101,15 @@ def test_nothing_is_returned_for_words_the_knowledge_base_does_not_know(matcher)
     assert matcher.rank("") == []
     assert matcher.rank("😀 !!! ???") == []
     assert matcher.rank("xyzzy plugh") == []
+
+
+def test_pairs_do_not_span_the_words_left_out():
+    # "người nhà mất" (a death in the family) is in an article; this is a power cut.
+    assert "nha mat" not in features("Nhà tôi hay bị mất điện thì báo ai?")
+    assert "mat dien" in features("Nhà tôi hay bị mất điện thì báo ai?")
+    assert "nha mat" in features("người nhà mất")
+
+
+def test_a_content_word_is_kept_only_with_its_diacritics():
+    assert "vi" in features("Tôi bị mất ví")  # a wallet
+    assert "vi" not in features("vì sao") and "vi" not in features("mat vi")  # because, or unsure
