@@ -43,8 +43,9 @@ class DeliveryWorker:
             handled += await self._step("inbound", c.inbound.run_once(settings.worker_batch))
             # Signed webhooks to partners, from their outbox (domain/services/partners.py).
             handled += await self._step("partners", c.partners.run_once(settings.worker_batch))
-            # Overdue tips to their commanders: one indexed probe when there are none.
+            # Overdue tips and inquiries to their commanders: one indexed probe each when none.
             await self._step("escalation", c.tips.escalate_overdue())
+            await self._step("inquiry escalation", c.inquiries.escalate_overdue())
             if time.monotonic() >= next_reach:
                 next_reach = time.monotonic() + settings.reach_interval_seconds
                 await self._step("reach", service.refresh_reach())

@@ -156,6 +156,15 @@ class InquiryUpdated(Event):
 
 
 @dataclass(frozen=True, slots=True)
+class InquiryEscalated(Event):
+    """An inquiry passed its deadline unanswered: `commander_ids` are the ward's commanders."""
+
+    inquiry_id: InquiryId
+    ward_id: WardId
+    commander_ids: tuple[MemberId, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class BulletinScheduled(Event):
     bulletin_id: BulletinId
     ward_id: WardId

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from domain.errors import DomainError, ErrorCode, invalid_transition
-from domain.events import Event, InquiryReceived, InquiryUpdated
+from domain.events import Event, InquiryEscalated, InquiryReceived, InquiryUpdated
 from domain.history import Transition
 from domain.ids import GroupId, InquiryId, MemberId, WardId, new_id
 from domain.reporter import ReporterId, TipSource
@@ -68,6 +68,7 @@ class Inquiry:
     external_message_id: str | None = None
     match_confidence: float | None = None
     due_at: datetime | None = None
+    escalated_at: datetime | None = None  # to the ward's commanders, once per deadline
     updated_at: datetime | None = None
     procedure_code: str | None = None
     answer: str | None = None
@@ -115,6 +116,23 @@ class Inquiry:
     def overdue(self, now: datetime) -> bool:
         return self.status in OPEN and self.due_at is not None and self.due_at <= now
 
+    def escalate(self, now: datetime, commander_ids: tuple[MemberId, ...] = ()) -> bool:
+        """Hand an overdue inquiry to the ward's commanders, once per deadline. The status stays:
+        the department still owes the answer; the commanders see to it that it comes."""
+        if not self.overdue(now) or self.escalated_at is not None:
+            return False
+        self.escalated_at = now
+        self.updated_at = now
+        self.events.append(InquiryEscalated(self.id, self.ward_id, commander_ids))
+        # Officers' live queues follow InquiryUpdated: the escalation shows there too.
+        self.events.append(InquiryUpdated(self.id, self.ward_id, self.status))
+        return True
+
+    def _restart_clock(self, now: datetime, due_in: timedelta | None) -> None:
+        """A new deadline, which may be escalated in its turn."""
+        self.due_at = now + due_in if due_in is not None else None
+        self.escalated_at = None
+
     def auto_answer(
         self, answer: str, procedure_code: str, *, now: datetime, confidence: float | None = None
     ) -> None:
@@ -142,7 +160,7 @@ class Inquiry:
         self._require({_S.RECEIVED, _S.ROUTED}, "chuyển", "route")
         self._move(_S.ROUTED, actor_id, now, comment)
         self.department = department
-        self.due_at = now + due_in if due_in is not None else None
+        self._restart_clock(now, due_in)
 
     def answer_by(
         self, officer_id: MemberId, text: str, *, now: datetime, comment: str | None = None
@@ -180,7 +198,7 @@ class Inquiry:
         self.reopened = True
         # An auto-answered question was never routed; the ward's officers pick it up.
         self.department = self.department or Department.WARD
-        self.due_at = now + due_in if due_in is not None else None
+        self._restart_clock(now, due_in)
 
     def _require(self, allowed: set[InquiryStatus], vi: str, en: str) -> None:
         if self.status not in allowed:

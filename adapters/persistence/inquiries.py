@@ -6,6 +6,7 @@ import json
 import uuid
 from collections import defaultdict
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -252,6 +253,7 @@ class SqlInquiryRepository(_Repository[Inquiry]):
             "received_at": mappers.utc(q.received_at),
             "updated_at": mappers.utc(q.updated_at or q.received_at),
             "due_at": mappers.utc(q.due_at),
+            "escalated_at": mappers.utc(q.escalated_at),
         }
 
     async def _entities(self, rows: Sequence[Any]) -> list[Inquiry]:
@@ -270,6 +272,7 @@ class SqlInquiryRepository(_Repository[Inquiry]):
                 external_message_id=r.external_message_id,
                 match_confidence=r.match_confidence,
                 due_at=mappers.utc(r.due_at),
+                escalated_at=mappers.utc(r.escalated_at),
                 updated_at=mappers.utc(r.updated_at),
                 procedure_code=r.procedure_code,
                 answer=r.answer,
@@ -299,6 +302,9 @@ class SqlInquiryRepository(_Repository[Inquiry]):
                 raise ValueError("an overdue filter needs `now`")
             late = sa.and_(c.status.in_(_OPEN), c.due_at.is_not(None), c.due_at <= filter.now)
             conditions.append(late if filter.overdue else sa.not_(late))
+        if filter.escalated is not None:
+            raised = sa.and_(c.status.in_(_OPEN), c.escalated_at.is_not(None))
+            conditions.append(raised if filter.escalated else sa.not_(raised))
         if filter.text:
             conditions.append(contains_folded(c.question_folded, filter.text))
         if filter.received_from:
@@ -333,6 +339,13 @@ class SqlInquiryRepository(_Repository[Inquiry]):
         )
         row = (await self.session.execute(query)).first()
         return (await self._entities([row]))[0] if row else None
+
+    async def overdue(self, now: datetime, limit: int) -> list[Inquiry]:
+        c = inquiry_t.c
+        due = sa.and_(
+            c.status.in_(_OPEN), c.due_at.is_not(None), c.due_at <= now, c.escalated_at.is_(None)
+        )
+        return await self._claim(due, (c.due_at, c.id), limit)
 
     async def _flush_children(self) -> None:
         await self._history.append(self.tracked())

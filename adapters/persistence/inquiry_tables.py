@@ -56,6 +56,8 @@ class InquiryRow(SQLModel, table=True):
         sa.Index("ix_inquiry_ward_id_status", "ward_id", "status"),
         # The queue: open inquiries of a department, oldest deadline first.
         sa.Index("ix_inquiry_status_department_due_at", "status", "department", "due_at"),
+        # The worker's escalation probe: open and past the deadline, whatever the department.
+        sa.Index("ix_inquiry_status_due_at", "status", "due_at"),
         # A platform message becomes one inquiry; NULLs (app, portal) are all distinct.
         sa.UniqueConstraint("source", "external_message_id"),
     )
@@ -81,6 +83,7 @@ class InquiryRow(SQLModel, table=True):
     )
     updated_at: datetime = Field(sa_column=_when())
     due_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
+    escalated_at: datetime | None = Field(default=None, sa_column=_when(nullable=True))
 
 
 class InquiryTransitionRow(SQLModel, table=True):

@@ -126,6 +126,24 @@ class _Repository(Generic[E]):
     def add(self, entity: E) -> None:
         self._new.append(entity)
 
+    async def _claim(
+        self, due: sa.ColumnElement[bool], order_by: Sequence[Any], limit: int
+    ) -> list[E]:
+        """Rows a worker acts on, locked for this unit of work (others skip them on PostgreSQL).
+
+        The worker asks on every poll, so "none" is answered by one indexed probe, without
+        taking SQLite's write lock."""
+        if await self.session.scalar(sa.select(self.table.c.id).where(due).limit(1)) is None:
+            return []
+        query = sa.select(self.table).where(due).order_by(*order_by).limit(limit)
+        if self.session.bind.dialect.name == "postgresql":
+            query = query.with_for_update(skip_locked=True)
+        else:
+            await lock_for_write(self.session, self.table)
+        entities = await self._entities((await self.session.execute(query)).all())
+        # An entity this unit of work already holds stays the one it holds (and writes back).
+        return [self._tracked.setdefault(e.id, e) for e in entities]
+
     async def _page(
         self,
         conditions: list[sa.ColumnElement[bool]],

@@ -16,7 +16,6 @@ from adapters.persistence.repositories import (
     _Repository,
     chunks,
     contains_folded,
-    lock_for_write,
 )
 from adapters.persistence.tip_tables import (
     AuditLogRow,
@@ -135,18 +134,7 @@ class SqlTipRepository(_Repository[Tip]):
         due = sa.and_(
             c.status.in_(_OPEN), c.due_at.is_not(None), c.due_at <= now, c.escalated_at.is_(None)
         )
-        # The worker asks every poll: most of the time a single indexed probe answers "none",
-        # without taking SQLite's write lock.
-        if await self.session.scalar(sa.select(c.id).where(due).limit(1)) is None:
-            return []
-        query = sa.select(tip_t).where(due).order_by(c.due_at, c.id).limit(limit)
-        if self._postgres:
-            query = query.with_for_update(skip_locked=True)
-        else:
-            await lock_for_write(self.session, tip_t)
-        tips = await self._entities((await self.session.execute(query)).all())
-        # A tip this unit of work already holds stays the one it holds (and writes back).
-        return [self._tracked.setdefault(tip.id, tip) for tip in tips]
+        return await self._claim(due, (c.due_at, c.id), limit)
 
     def add_reporter(self, reporter: SealedReporter) -> None:
         self._reporters.append(reporter)

@@ -93,6 +93,8 @@ class InquiryFilter:
     asker_member_id: MemberId | None = None
     # True: open inquiries past their deadline at `now`; False: all others. Needs `now`.
     overdue: bool | None = None
+    # True: open and handed to the commanders for their current deadline; False: all others.
+    escalated: bool | None = None
     now: datetime | None = None
     text: str | None = None  # in the question, with or without diacritics
     received_from: datetime | None = None
@@ -308,6 +310,10 @@ class InquiryRepository(Repository[Inquiry], Protocol):
 
     async def latest_for_asker(self, lookup_hashes: Sequence[str]) -> Inquiry | None:
         """The most recent inquiry of the channel user these keyed hashes name."""
+        ...
+
+    async def overdue(self, now: datetime, limit: int) -> list[Inquiry]:
+        """Open, past their deadline and not yet escalated, locked for this unit of work."""
         ...
 
 

@@ -37,6 +37,7 @@ from domain.ports import (
 )
 from domain.procedure import Procedure, ProcedureContent, compose_answer
 from domain.reporter import ReporterId, ReporterIdentity, TipSource
+from domain.services.deadlines import ESCALATION_BATCH, Escalation, escalate_to_commanders
 from domain.services.procedures import ProcedureService, Ranked
 from domain.text import fold
 
@@ -399,6 +400,21 @@ class InquiryService:
             log.warning("reply to inquiry %s not delivered: %s", inquiry.id, error)
         except Exception as error:  # stored already: do not lose it over a channel bug
             log.error("reply to inquiry %s failed: %s", inquiry.id, type(error).__name__)
+
+    # Deadlines
+
+    async def escalate_overdue(
+        self, now: datetime | None = None, limit: int = ESCALATION_BATCH
+    ) -> list[Escalation]:
+        """Open inquiries past their department's deadline go to their ward's commanders, once per
+        deadline (routing on restarts the clock). One indexed probe when there are none."""
+        now = now or self._clock.now()
+
+        async def run(uow: UnitOfWork) -> list[Escalation]:
+            overdue = await uow.inquiries.overdue(now, limit)
+            return await escalate_to_commanders(uow.roles, overdue, now)
+
+        return await self._in_uow(run)
 
     async def _get(self, uow: UnitOfWork, inquiry_id: InquiryId) -> Inquiry:
         inquiry = await uow.inquiries.get(inquiry_id, scope=Scope.all(), for_update=True)

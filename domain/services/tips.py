@@ -35,6 +35,7 @@ from domain.ports import (
     UnitOfWorkFactory,
 )
 from domain.reporter import ReporterId, ReporterIdentity, TipSource, to_keep
+from domain.services.deadlines import ESCALATION_BATCH, Escalation, escalate_to_commanders
 from domain.text import clean, required_text
 from domain.tip import (
     MessageDirection,
@@ -51,7 +52,6 @@ R = TypeVar("R")
 
 REVEAL_ACTION = "tip.reveal_reporter"
 REVEAL_REASON_MIN = 10
-ESCALATION_BATCH = 100
 _C = TipCategory
 DEFAULT_SLA_HOURS: dict[TipCategory, float] = {
     _C.PCCC: 1,
@@ -167,13 +167,6 @@ class TipReceipt(NamedTuple):
 
     tip: Tip
     tracking_code: str
-
-
-@dataclass(frozen=True, slots=True)
-class Escalation:
-    tip_id: TipId
-    ward_id: WardId
-    commander_ids: tuple[MemberId, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -700,19 +693,11 @@ class TipService:
 
         Cheap when there is nothing to do (one indexed probe), so the worker calls it often."""
         now = now or self._clock.now()
-        escalated: list[Escalation] = []
 
-        async def run(uow: UnitOfWork) -> None:
-            commanders: dict[WardId, tuple[MemberId, ...]] = {}
-            for tip in await uow.tips.overdue(now, limit):
-                if tip.ward_id not in commanders:
-                    holders = await uow.roles.holders(tip.ward_id, Role.COMMANDER)
-                    commanders[tip.ward_id] = tuple(sorted(holders))
-                if tip.escalate(now, commanders[tip.ward_id]):
-                    escalated.append(Escalation(tip.id, tip.ward_id, commanders[tip.ward_id]))
+        async def run(uow: UnitOfWork) -> list[Escalation]:
+            return await escalate_to_commanders(uow.roles, await uow.tips.overdue(now, limit), now)
 
-        await self._in_uow(run)
-        return escalated
+        return await self._in_uow(run)
 
     # Helpers
 

@@ -27,6 +27,8 @@ FEEDBACK = f"""mutation($input: InquiryFeedbackInput!) {{ inquiryFeedback(input:
   {INQUIRY} {USER_ERRORS} }} }}"""
 QUEUE = """query($f: InquiryFilter) { inquiries(filter: $f) { totalCount
   nodes { id question status department overdue } } }"""
+ESCALATED = """query($f: InquiryFilter) { inquiries(filter: $f) { totalCount
+  nodes { id escalatedAt } } }"""
 NODE = "query($id: ID!) { node(id: $id) { ... on Inquiry { question } } }"
 PROCEDURES = "query($s: String) { procedures(search: $s) { code name status } }"
 PROCEDURE = """query($c: String!) { procedure(code: $c) { code name fee legalBasis unconfirmed
@@ -186,6 +188,42 @@ async def test_overdue_inquiries_are_listed_and_rerouting_restarts_the_clock(api
     by_dept = await api.gql(QUEUE, {"f": {"departments": ["QLHC_TTXH"]}}, as_=officer)
     assert by_dept["inquiries"]["totalCount"] == 1
     assert (await api.gql(QUEUE, as_=world.actor_id("officer_b")))["inquiries"]["totalCount"] == 0
+
+
+async def test_overdue_inquiries_escalate_to_the_wards_commanders_once_per_deadline(
+    api, world, clock
+):
+    officer, commander = world.actor_id("officer_a"), world.actor_id("commander_a")
+    got = await ask(api, world, "Tôi muốn hỏi về việc hàng xóm xây nhà lấn đất", as_=officer)
+    on_time = await ask(api, world, "Cho hỏi về lịch tiếp dân của phường", as_=officer)
+    inquiry_id = got["inquiry"]["id"]
+    assert await api.container.inquiries.escalate_overdue() == []  # nothing due: one probe
+    clock.advance(days=3)
+    # A later one, routed straight to a department with a five-day deadline, is not due yet.
+    await api.gql(
+        ROUTE, {"input": {"id": on_time["inquiry"]["id"], "department": "PCCC_CNCH"}}, as_=officer
+    )
+    escalated = await api.container.inquiries.escalate_overdue()
+    assert [(gid("Inquiry", e.subject_id), e.commander_ids) for e in escalated] == [
+        (inquiry_id, tuple(sorted([world.actors["commander_a"].id, world.deputies["A"].id])))
+    ]
+    assert await api.container.inquiries.escalate_overdue() == []  # once per deadline
+    mine = await api.gql(ESCALATED, {"f": {"escalated": True}}, as_=commander)
+    assert [(n["id"], n["escalatedAt"] is not None) for n in mine["inquiries"]["nodes"]] == [
+        (inquiry_id, True)
+    ]
+    others = await api.gql(ESCALATED, {"f": {"escalated": False}}, as_=commander)
+    assert [n["id"] for n in others["inquiries"]["nodes"]] == [on_time["inquiry"]["id"]]
+    assert (await api.gql(ESCALATED, {"f": {"escalated": True}}, as_=world.actor_id("officer_b")))[
+        "inquiries"
+    ]["totalCount"] == 0  # another ward's officer sees none of it
+    # Routed on: a new deadline, which escalates in its turn when it passes.
+    await api.gql(ROUTE, {"input": {"id": inquiry_id, "department": "QLHC_TTXH"}}, as_=officer)
+    moved = await api.gql(ESCALATED, {"f": {"escalated": True}}, as_=commander)
+    assert moved["inquiries"]["totalCount"] == 0
+    clock.advance(days=6)
+    again = await api.container.inquiries.escalate_overdue()
+    assert {gid("Inquiry", e.subject_id) for e in again} == {inquiry_id, on_time["inquiry"]["id"]}
 
 
 async def test_only_admins_write_the_knowledge_base_and_every_version_is_kept(api, world):

@@ -167,3 +167,42 @@ async def test_history_is_appended_not_rewritten(uow_factory):
         final = await uow.inquiries.get(q.id, scope=ALL)
     assert [s.to_status for s in final.history] == ["routed", "answered", "closed"]
     assert final.answered_by == officer.id and final.due_at is None
+
+
+async def test_overdue_takes_open_unescalated_inquiries_past_their_deadline(uow_factory):
+    a, b = await make_ward(uow_factory), await make_ward(uow_factory)
+
+    def routed(ward_id, due_in: timedelta) -> Inquiry:
+        q = _inquiry(ward_id, "Hỏi về tranh chấp lối đi chung", now=NOW - timedelta(days=3))
+        q.route(Department.WARD, actor_id=None, now=NOW - timedelta(days=3), due_in=due_in)
+        return q
+
+    due, due_b = routed(a.id, timedelta(days=3)), routed(b.id, timedelta(days=2))
+    not_yet = routed(a.id, timedelta(days=4))
+    answered = routed(a.id, timedelta(days=1))
+    officer = await make_member(uow_factory, a.id)
+    answered.answer_by(officer.id, "Mời anh lên trụ sở phường.", now=NOW)
+    fresh = _inquiry(a.id)  # received, no deadline yet
+    async with uow_factory() as uow:
+        for q in (due, due_b, not_yet, answered, fresh):
+            uow.inquiries.add(q)
+        await uow.commit()
+    async with uow_factory() as uow:
+        found = await uow.inquiries.overdue(NOW, limit=10)
+        assert [q.id for q in found] == [due_b.id, due.id]  # earliest deadline first
+        assert [q.id for q in await uow.inquiries.overdue(NOW, limit=1)] == [due_b.id]
+        for q in found:
+            assert q.escalate(NOW, ())
+        await uow.commit()
+    async with uow_factory() as uow:
+        later = await uow.inquiries.overdue(NOW + timedelta(days=1), limit=10)
+        assert [q.id for q in later] == [not_yet.id]
+        raised = await uow.inquiries.page(
+            InquiryFilter(escalated=True), scope=ALL, after=None, first=10
+        )
+        assert sorted(q.id for q in raised.items) == sorted([due.id, due_b.id])
+        assert {q.escalated_at for q in raised.items} == {NOW}
+        rest = await uow.inquiries.page(
+            InquiryFilter(escalated=False), scope=ALL, after=None, first=10
+        )
+        assert sorted(q.id for q in rest.items) == sorted([not_yet.id, answered.id, fresh.id])

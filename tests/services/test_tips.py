@@ -393,7 +393,7 @@ async def test_overdue_tips_escalate_to_the_wards_commanders_once(env: Env, acto
     assert await env.svc.escalate_overdue(env.clock.now() + timedelta(minutes=59)) == []
     env.clock.advance(hours=1)
     escalated = await env.svc.escalate_overdue()
-    by_tip = {e.tip_id: e for e in escalated}
+    by_tip = {e.subject_id: e for e in escalated}
     assert set(by_tip) == {fire.id, foreign.id}
     assert set(by_tip[fire.id].commander_ids) == {unit.commander.member_id, deputy.member_id}
     assert by_tip[foreign.id].commander_ids == (unit.foreign_commander.member_id,)
@@ -406,9 +406,9 @@ async def test_overdue_tips_escalate_to_the_wards_commanders_once(env: Env, acto
     assert await env.svc.escalate_overdue() == []  # once per deadline
 
     env.clock.advance(hours=3)
-    assert [e.tip_id for e in await env.svc.escalate_overdue()] == [drugs.id]
+    assert [e.subject_id for e in await env.svc.escalate_overdue()] == [drugs.id]
     await env.svc.triage(unit.officer, drugs.id, TipCategory.PCCC)  # a new deadline, passed too
-    assert [e.tip_id for e in await env.svc.escalate_overdue()] == [drugs.id]
+    assert [e.subject_id for e in await env.svc.escalate_overdue()] == [drugs.id]
 
 
 # The thread with the reporter

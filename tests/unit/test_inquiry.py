@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from domain.errors import DomainError, ErrorCode
-from domain.events import InquiryReceived, InquiryUpdated
+from domain.events import InquiryEscalated, InquiryReceived, InquiryUpdated
 from domain.history import Transition
 from domain.ids import MemberId, WardId
 from domain.inquiry import QUESTION_MAX, Department, Inquiry, InquiryStatus
@@ -182,3 +182,32 @@ def test_reopen_only_once(start: InquiryStatus) -> None:
     assert (q.status, q.history) == (S.ANSWERED, history)
     q.close(actor_id=RESIDENT, now=T1)
     assert q.status is S.CLOSED
+
+
+COMMANDER = MemberId(uuid.uuid4())
+
+
+def test_escalation_once_per_deadline_and_again_after_rerouting() -> None:
+    inquiry = new_inquiry()
+    inquiry.route(Department.WARD, actor_id=None, now=T0, due_in=timedelta(days=2))
+    assert not inquiry.escalate(T0 + timedelta(days=1), (COMMANDER,))  # not yet due
+    late = T0 + timedelta(days=2)
+    inquiry.events.clear()
+    assert inquiry.escalate(late, (COMMANDER,))
+    assert inquiry.escalated_at == late and inquiry.status is S.ROUTED
+    assert inquiry.events == [
+        InquiryEscalated(inquiry.id, WARD, (COMMANDER,)),
+        InquiryUpdated(inquiry.id, WARD, S.ROUTED),
+    ]
+    assert not inquiry.escalate(late + timedelta(hours=1))  # once per deadline
+    inquiry.route(Department.QLHC_TTXH, actor_id=OFFICER, now=late, due_in=timedelta(days=5))
+    assert inquiry.escalated_at is None and not inquiry.overdue(late + timedelta(days=4))
+    assert inquiry.escalate(late + timedelta(days=5))
+
+
+def test_an_answered_inquiry_is_never_escalated() -> None:
+    inquiry = new_inquiry()
+    inquiry.route(Department.WARD, actor_id=None, now=T0, due_in=timedelta(days=2))
+    inquiry.answer_by(OFFICER, "Anh mang tờ khai CT01 đến Công an phường.", now=T1)
+    assert not inquiry.escalate(T0 + timedelta(days=3))
+    assert inquiry.escalated_at is None

@@ -145,6 +145,11 @@ class InquiryFilter:
     overdue: bool | None = strawberry.field(
         default=None, description="True: open and past the deadline; false: all others."
     )
+    escalated: bool | None = strawberry.field(
+        default=None,
+        description="True: open and handed to the ward's commanders for being overdue (a"
+        " commander's list); false: all others.",
+    )
     text: str | None = strawberry.field(
         default=None, description="Matches the question, with or without diacritics."
     )

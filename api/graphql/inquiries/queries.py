@@ -96,6 +96,7 @@ class InquiryQuery:
             statuses=tuple(f.statuses or ()),
             departments=tuple(f.departments or ()),
             overdue=f.overdue,
+            escalated=f.escalated,
             now=container.clock.now(),
             text=f.text,
             received_from=_aware(f.received_from, "receivedFrom"),

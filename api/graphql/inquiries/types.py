@@ -186,6 +186,10 @@ class Inquiry(relay.Node):
     received_at: datetime
     updated_at: datetime
     due_at: datetime | None = strawberry.field(description="The department's deadline.")
+    escalated_at: datetime | None = strawberry.field(
+        description="When it was handed to the ward's commanders for being overdue; cleared when"
+        " it is routed again, which sets a new deadline."
+    )
     ward_id: strawberry.Private[WardId]
     group_id: strawberry.Private[GroupId | None]
     answered_by_id: strawberry.Private[MemberId | None]
@@ -207,6 +211,7 @@ class Inquiry(relay.Node):
             received_at=q.received_at,
             updated_at=q.updated_at or q.received_at,
             due_at=q.due_at,
+            escalated_at=q.escalated_at,
             ward_id=q.ward_id,
             group_id=q.group_id,
             answered_by_id=q.answered_by,
