@@ -712,6 +712,7 @@ async def test_the_worker_syncs_members_at_a_quarter_of_the_reach_rate(
             "inbound": Idle(),
             "partners": Idle(),
             "tips": Idle(),
+            "inquiries": Idle(),
         },
     )()
     worker = api.worker.DeliveryWorker(container)
