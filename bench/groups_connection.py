@@ -231,6 +231,16 @@ def plain_pg_url(url: str, database: str | None = None) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+def add_database_arguments(parser: argparse.ArgumentParser) -> None:
+    """--pg and --database, the same in every bench that uses `ensure_database`."""
+    parser.add_argument(
+        "--pg",
+        default="postgresql://postgres@127.0.0.1:5432/test",
+        help="any database URL on the PostgreSQL server to use (an admin connection)",
+    )
+    parser.add_argument("--database", default="gandan_bench", help="bench database name")
+
+
 async def ensure_database(admin_url: str, name: str) -> bool:
     """Create database `name` on the server if missing; True when it was created."""
     if not re.fullmatch(r"[a-z_][a-z0-9_]{0,62}", name):
@@ -832,12 +842,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--warmup", type=float, default=2.0, help="warm-up, not measured (2)")
     parser.add_argument("--concurrency", type=int, default=32, help="concurrent clients (32)")
     parser.add_argument("--pages", type=int, default=3, help="pages per walk before restart (3)")
-    parser.add_argument(
-        "--pg",
-        default="postgresql://postgres@127.0.0.1:5432/test",
-        help="any database URL on the PostgreSQL server to use (an admin connection)",
-    )
-    parser.add_argument("--database", default="gandan_bench", help="bench database name")
+    add_database_arguments(parser)
     parser.add_argument(
         "--only", action="append", choices=("graphql", "bare"), help="run only this server"
     )

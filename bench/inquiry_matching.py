@@ -45,7 +45,7 @@ from typing import Any
 
 import asyncpg
 import sqlalchemy as sa
-from groups_connection import _run_loop, ensure_database, plain_pg_url
+from groups_connection import _run_loop, add_database_arguments, ensure_database, plain_pg_url
 from sqlalchemy.engine import make_url
 
 SCRIPT = Path(__file__).resolve()
@@ -538,12 +538,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default=list(ENGINES),
         help="engines to run, in this order (sqlite,postgresql)",
     )
-    parser.add_argument(
-        "--pg",
-        default="postgresql://postgres@127.0.0.1:5432/test",
-        help="any database URL on the PostgreSQL server to use (an admin connection)",
-    )
-    parser.add_argument("--database", default="gandan_bench", help="bench database name")
+    add_database_arguments(parser)
     args = parser.parse_args(argv)
     if not 0 < args.seconds <= 120 or not 0 <= args.warmup <= 60:
         parser.error("--seconds must be in (0, 120] and --warmup in [0, 60]")

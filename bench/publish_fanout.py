@@ -52,6 +52,7 @@ from groups_connection import (
     _machine_ticks,
     _run_loop,
     _ticks,
+    add_database_arguments,
     ensure_database,
     plain_pg_url,
     prepare,
@@ -1290,12 +1291,7 @@ async def run_until_signal(args: argparse.Namespace) -> int:
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--pg",
-        default="postgresql://postgres@127.0.0.1:5432/test",
-        help="any database URL on the PostgreSQL server to use (an admin connection)",
-    )
-    parser.add_argument("--database", default="gandan_bench", help="bench database name")
+    add_database_arguments(parser)
     parser.add_argument("--latency-ms", type=float, default=50.0, help="added to every response")
     parser.add_argument(
         "--fail-rate", type=float, default=0.10, help="share of publishing calls answered 503 in B"

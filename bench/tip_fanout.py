@@ -54,6 +54,7 @@ from groups_connection import (
     _postgres_ticks,
     _run_loop,
     _ticks,
+    add_database_arguments,
     ensure_database,
     free_port,
     plain_pg_url,
@@ -1057,12 +1058,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         default="deflate",
         help="don't offer permessage-deflate (clients offer it by default, as browsers do)",
     )
-    parser.add_argument(
-        "--pg",
-        default="postgresql://postgres@127.0.0.1:5432/test",
-        help="any database URL on the PostgreSQL server to use (an admin connection)",
-    )
-    parser.add_argument("--database", default="gandan_bench", help="bench database name")
+    add_database_arguments(parser)
     parser.add_argument("--redis", default="redis://127.0.0.1:6379/0", help="Redis URL")
     parser.add_argument("--no-vacuum", action="store_true", help="skip VACUUM ANALYZE")
     parser.add_argument(

@@ -50,6 +50,7 @@ from groups_connection import (
     _postgres_ticks,
     _run_loop,
     _ticks,
+    add_database_arguments,
     ensure_database,
     free_port,
     plain_pg_url,
@@ -846,12 +847,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--no-kill", dest="kill", action="store_false", help="stop servers gracefully instead"
     )
-    parser.add_argument(
-        "--pg",
-        default="postgresql://postgres@127.0.0.1:5432/test",
-        help="any database URL on the PostgreSQL server to use (an admin connection)",
-    )
-    parser.add_argument("--database", default="gandan_bench", help="bench database name")
+    add_database_arguments(parser)
     parser.add_argument(
         "--only", action="append", choices=("app", "bare"), help="run only this server"
     )

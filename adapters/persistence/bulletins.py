@@ -262,10 +262,6 @@ class SqlDeliveryRepository(_Repository[Delivery]):
                 statuses[delivery.id] = delivery.status
         return [status for key, status in statuses.items() if key not in removed]
 
-    @property
-    def _postgres(self) -> bool:
-        return self.session.bind.dialect.name == "postgresql"
-
     async def claim_due(self, now: datetime, limit: int) -> list[Delivery]:
         c = delivery_t.c
         due = sa.or_(

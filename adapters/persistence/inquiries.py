@@ -45,6 +45,12 @@ inquiry_step_t = InquiryTransitionRow.__table__
 _OPEN = [s.value for s in OPEN]
 
 
+def _late(now: Any) -> sa.ColumnElement[bool]:
+    """Open and past the deadline at `now`."""
+    c = inquiry_t.c
+    return sa.and_(c.status.in_(_OPEN), c.due_at.is_not(None), c.due_at <= now)
+
+
 def content_json(c: ProcedureContent) -> str:
     return json.dumps(
         {
@@ -300,7 +306,7 @@ class SqlInquiryRepository(_Repository[Inquiry]):
         if filter.overdue is not None:
             if filter.now is None:
                 raise ValueError("an overdue filter needs `now`")
-            late = sa.and_(c.status.in_(_OPEN), c.due_at.is_not(None), c.due_at <= filter.now)
+            late = _late(filter.now)
             conditions.append(late if filter.overdue else sa.not_(late))
         if filter.escalated is not None:
             raised = sa.and_(c.status.in_(_OPEN), c.escalated_at.is_not(None))
@@ -342,9 +348,7 @@ class SqlInquiryRepository(_Repository[Inquiry]):
 
     async def overdue(self, now: datetime, limit: int) -> list[Inquiry]:
         c = inquiry_t.c
-        due = sa.and_(
-            c.status.in_(_OPEN), c.due_at.is_not(None), c.due_at <= now, c.escalated_at.is_(None)
-        )
+        due = sa.and_(_late(now), c.escalated_at.is_(None))
         return await self._claim(due, (c.due_at, c.id), limit)
 
     async def _flush_children(self) -> None:

@@ -80,6 +80,10 @@ class _Repository(Generic[E]):
         self._new: list[E] = []
         self._tracked: dict[uuid.UUID, E] = {}
 
+    @property
+    def _postgres(self) -> bool:
+        return self.session.bind.dialect.name == "postgresql"
+
     # to be provided by subclasses
     def _values(self, entity: E) -> dict: ...
 
@@ -101,7 +105,7 @@ class _Repository(Generic[E]):
             entity = self._tracked[id]
             return entity if scope.allows(getattr(entity, self.scope_column, None)) else None
         query = self._scoped(sa.select(self.table).where(self.table.c.id == id), scope)
-        if for_update and self.session.bind.dialect.name == "postgresql":
+        if for_update and self._postgres:
             query = query.with_for_update()
         elif for_update:
             await lock_for_write(self.session, self.table)
@@ -136,7 +140,7 @@ class _Repository(Generic[E]):
         if await self.session.scalar(sa.select(self.table.c.id).where(due).limit(1)) is None:
             return []
         query = sa.select(self.table).where(due).order_by(*order_by).limit(limit)
-        if self.session.bind.dialect.name == "postgresql":
+        if self._postgres:
             query = query.with_for_update(skip_locked=True)
         else:
             await lock_for_write(self.session, self.table)

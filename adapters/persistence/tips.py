@@ -80,10 +80,6 @@ class SqlTipRepository(_Repository[Tip]):
             )
         return tips
 
-    @property
-    def _postgres(self) -> bool:
-        return self.session.bind.dialect.name == "postgresql"
-
     async def page(
         self, filter: TipFilter, *, scope: Scope, after: str | None, first: int
     ) -> Page[Tip]:
